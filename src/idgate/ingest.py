@@ -1,0 +1,82 @@
+"""Input files → canonical alerts, record by record.
+
+Every record comes out either as an ``Alert`` or as a ``RecordError`` naming
+it; one bad record never stops the rest.
+"""
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Union
+
+from .errors import RecordError
+from .inputs import read_records
+from .model import Alert
+from .secrets import redact
+from .sources import get_normalizer
+from .sources.base import Normalizer
+
+
+@dataclass
+class Item:
+    file: str
+    record: int                       # line (or array position) in the file
+    alert: Optional[Alert] = None
+    error: Optional[RecordError] = None
+    raw: Any = None                   # the platform record (for dead letters)
+
+    def where(self) -> str:
+        rid = self.error.record_id if self.error is not None else None
+        return "%s record %d%s" % (self.file, self.record, " (%s)" % rid if rid else "")
+
+    def error_line(self, platform: str = "canonical") -> Dict[str, Any]:
+        assert self.error is not None
+        return {"error": redact(self.error.message), "file": self.file, "record": self.record,
+                "record_id": self.error.record_id, "platform": platform}
+
+
+def normalize_value(normalizer: Normalizer, value: Any) -> Iterator[Union[Alert, RecordError, Any]]:
+    """Alerts (or RecordErrors) from one parsed input value."""
+    try:
+        records = list(normalizer.records(value))
+    except RecordError as exc:
+        yield exc, value
+        return
+    except Exception as exc:  # a normaliser bug must not lose the batch
+        yield RecordError("cannot read this %s record: %s" % (normalizer.platform, _brief(exc))), value
+        return
+    for record in records:
+        try:
+            yield normalizer.normalize(record), record
+        except RecordError as exc:
+            if exc.record_id is None:
+                exc.record_id = _safe_id(normalizer, record)
+            yield exc, record
+        except Exception as exc:
+            yield RecordError("cannot normalise this %s record: %s" % (normalizer.platform, _brief(exc)),
+                              record_id=_safe_id(normalizer, record)), record
+
+
+def iter_items(paths: Iterable[str], platform: str = "canonical",
+               overrides: Optional[Dict[str, Any]] = None,
+               progress: Optional[Callable[[int], None]] = None) -> Iterator[Item]:
+    normalizer = get_normalizer(platform, overrides)
+    for path in paths:
+        for rec in read_records(path, progress):
+            if not rec.ok:
+                yield Item(path, rec.number, error=rec.value)
+                continue
+            for result, raw in normalize_value(normalizer, rec.value):
+                if isinstance(result, RecordError):
+                    yield Item(path, rec.number, error=result, raw=raw)
+                else:
+                    yield Item(path, rec.number, alert=result, raw=raw)
+
+
+def _safe_id(normalizer: Normalizer, record: Any) -> Optional[str]:
+    try:
+        return normalizer.record_id(record)
+    except Exception:
+        return None
+
+
+def _brief(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return "%s%s" % (type(exc).__name__, ": " + text[:160] if text else "")
