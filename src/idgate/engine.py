@@ -81,10 +81,14 @@ class Engine:
         self._tickets: Dict[str, TicketSystem] = {}
 
     # -- deciding ------------------------------------------------------------
-    def ingest(self, alert: Alert, source_id: str) -> Optional[List[Decision]]:
+    def ingest(self, alert: Alert, source_id: str, delegate: bool = False) -> Optional[List[Decision]]:
         """Record and decide one alert, inside the caller's transaction.
         None when this alert was decided before (a re-read after a crash,
-        an overlapping pull window): nothing is decided twice."""
+        an overlapping pull window): nothing is decided twice.
+
+        ``delegate``: the caller (a SOAR) executes with its own tools; idgate
+        records the decision and a *delegated* execution that the caller
+        completes with ``report_outcome``."""
         if self.state.alert_seen(alert.id):
             return None
         now = self.clock()
@@ -103,10 +107,39 @@ class Engine:
         if self.gate_state.breaker_tripped and not tripped_before:
             self.audit.append("breaker.tripped", alert_id=alert.id, data=self.gate_state.breaker_tripped)
         for decision in decisions:
-            self._record_decision(decision, summary)
+            self._record_decision(decision, summary, delegate)
         return decisions
 
-    def _record_decision(self, decision: Decision, alert_summary: Dict[str, Any]) -> None:
+    def submit(self, alert: Alert, source_id: str = "api", delegate: bool = False) -> List[Dict[str, Any]]:
+        """One alert through the whole pipeline (the HTTP API, the Splunk
+        alert action). Idempotent: a re-submitted alert returns the
+        decisions recorded the first time."""
+        with self.state.transaction():
+            decisions = self.ingest(alert, source_id, delegate)
+            self.save_gate_state()
+        if decisions is None:
+            return self.state.decisions(alert.id)
+        self.run_pending()
+        self.open_tickets()
+        return [d.model_dump(mode="json") for d in decisions]
+
+    def report_outcome(self, execution_id: str, status: str, by: str, detail: str = "") -> Dict[str, Any]:
+        """A delegated execution ran elsewhere (a SOAR's own Okta/Entra
+        action): record what happened."""
+        if status not in ("done", "failed", "noop"):
+            raise IdgateError("outcome status must be done, noop or failed, not %r" % status)
+        execution = self.execution(execution_id)
+        if execution["status"] != "delegated":
+            raise IdgateError("execution %s is %s, not waiting for an outcome" % (execution_id, execution["status"]))
+        with self.state.transaction():
+            self.state.update_execution(execution_id, status=status, detail=redact(detail),
+                                        finished_at=iso(self.clock()), reported_by=by)
+            self.audit.append("outcome.reported", actor=by, execution_id=execution_id,
+                              alert_id=execution.get("alert_id"), decision_id=execution.get("decision_id"),
+                              target_id=execution["target"].get("id"), data={"status": status, "detail": detail})
+        return self.execution(execution_id)
+
+    def _record_decision(self, decision: Decision, alert_summary: Dict[str, Any], delegate: bool = False) -> None:
         d = decision.model_dump(mode="json")
         self.state.put_decision(d)
         self.audit.append("decision.made", alert_id=d["alert_id"], decision_id=d["decision_id"],
@@ -114,9 +147,9 @@ class Engine:
                           data={k: d[k] for k in ("recommendation_index", "action", "autonomy", "rule_id",
                                                   "caps", "policy_version", "confidence", "ai_source")})
         if d["autonomy"] == "review":
-            self._open_request(d, alert_summary)
+            self._open_request(d, alert_summary, delegate)
         elif d["autonomy"] == "auto":
-            self._plan_execution(d, kind="action", action=d["action"], params=d["params"])
+            self._plan_execution(d, kind="action", action=d["action"], params=d["params"], delegated=delegate)
 
     def save_gate_state(self) -> None:
         self.state.save_gate_state(self.gate_state.to_dict())
@@ -132,7 +165,7 @@ class Engine:
                                                   ("source_id", "platform", "record_id", "where", "reason")})
 
     # -- review requests ---------------------------------------------------------
-    def _open_request(self, d: Dict[str, Any], alert: Dict[str, Any]) -> Dict[str, Any]:
+    def _open_request(self, d: Dict[str, Any], alert: Dict[str, Any], delegate: bool = False) -> Dict[str, Any]:
         now = self.clock()
         expires = now + timedelta(seconds=d.get("expires_in_s") or seconds(self.config.default_expiry))
         request = {
@@ -147,7 +180,7 @@ class Engine:
             "confidence": d.get("confidence"), "identity": d.get("identity"),
             "ticket_system": d.get("ticket") or self.config.tickets.get("default", "local"),
             "ticket": None, "will_run": self.describe(d["action"], d["target"], d["params"]),
-            "alert": alert,
+            "alert": alert, "delegated": delegate,
         }
         self.state.put_request(request)
         self.audit.append("review.requested", alert_id=d["alert_id"], decision_id=d["decision_id"],
@@ -223,7 +256,8 @@ class Engine:
                                           **base)
                         decision = self.state.get_decision(request["decision_id"]) or {}
                         self._plan_execution(decision, kind="action", action=request["action"],
-                                             params=request["params"], request_id=request_id)
+                                             params=request["params"], request_id=request_id,
+                                             delegated=bool(request.get("delegated")))
         if refusal is not None:
             raise Refused("refused: %s" % refusal)
         request = self.request(request_id)
@@ -341,7 +375,7 @@ class Engine:
 
     def _plan_execution(self, decision: Dict[str, Any], kind: str, action: str, params: Dict[str, Any],
                         request_id: Optional[str] = None, rollback_of: Optional[Dict[str, Any]] = None,
-                        actor: str = "idgate") -> Optional[Dict[str, Any]]:
+                        actor: str = "idgate", delegated: bool = False) -> Optional[Dict[str, Any]]:
         """A pending execution, keyed so that a second plan for the same
         thing (a replayed approval, a re-run) finds the first."""
         origin = rollback_of["execution_id"] if rollback_of else decision["decision_id"]
@@ -351,7 +385,8 @@ class Engine:
             "execution_id": "ex-" + _short_hash(key, n=16), "idempotency_key": key, "kind": kind,
             "decision_id": decision.get("decision_id"), "alert_id": decision.get("alert_id"),
             "request_id": request_id, "action": action, "target": target, "params": params,
-            "provider": self._provider_name(target), "status": "pending", "attempts": 0,
+            "provider": "external" if delegated else self._provider_name(target),
+            "status": "delegated" if delegated else "pending", "attempts": 0,
             "created_at": iso(self.clock()), "requested_by": actor,
             "confirm_within_s": decision.get("confirm_within_s") if kind == "action" else None,
             "rollback_of": rollback_of["execution_id"] if rollback_of else None,
