@@ -103,7 +103,15 @@ def _lines(fh: Any, name: str, progress: Optional[Callable[[int], None]]) -> Ite
         # inside a multi-line object: a new top-level "{" means the last one was broken
         if line[:1] == b"{" and buffer:
             yield Record(start, RecordError("incomplete JSON object", start), name)
-            buffer, start = line, number
+            buffer = b""
+            stripped = line.strip()
+            if stripped.endswith(b"}"):
+                try:
+                    yield Record(number, jsonfast.loads(stripped), name)
+                except jsonfast.DecodeError as exc:
+                    yield Record(number, RecordError("not valid JSON: %s" % _short(exc), number), name)
+            else:
+                buffer, start = line, number
             continue
         buffer += line
         if line[:1] == b"}":
