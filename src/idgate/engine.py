@@ -182,6 +182,9 @@ class Engine:
             "ticket": None, "will_run": self.describe(d["action"], d["target"], d["params"]),
             "alert": alert, "delegated": delegate,
         }
+        if request["ticket_system"] == "local":
+            # the local queue's ticket is the request itself: nothing to open
+            request["ticket"] = {"system": "local", "key": request["request_id"], "url": None}
         self.state.put_request(request)
         self.audit.append("review.requested", alert_id=d["alert_id"], decision_id=d["decision_id"],
                           request_id=request["request_id"], identity_id=(d.get("identity") or {}).get("id"),

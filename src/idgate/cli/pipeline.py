@@ -390,7 +390,7 @@ def cmd_audit_verify(args: Any) -> int:
         result = verify(_file_records(args.file))
     else:
         state = _state_only(args)
-        result = verify(state.audit_records(), state.get_meta("audit_head"))
+        result = verify(state.audit_records(), state.audit_anchor())
     if args.json:
         write_json_line(result.to_dict())
     elif result.ok:

@@ -25,6 +25,13 @@ class Normalizer(ABC):
     def record_id(self, record: Any) -> Optional[str]:
         return None
 
+    def read_file(self, path: str, progress: Any = None) -> Optional[Iterator[Any]]:
+        """Records of a file in a format that is not JSON (Splunk XML
+        results, a Log Analytics CSV export), as ``idgate.inputs.Record``
+        objects; None when the file is JSON and the default reader applies.
+        Default: None."""
+        return None
+
 
 @dataclass
 class Batch:

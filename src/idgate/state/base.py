@@ -93,11 +93,17 @@ class StateStore(ABC):
     # audit --------------------------------------------------------------------
     @abstractmethod
     def audit_head(self) -> Optional[Dict[str, Any]]:
-        """The last audit record (seq and hash), or None."""
+        """``{"seq", "hash"}`` of the last audit record, or None."""
 
     @abstractmethod
     def append_audit(self, record: Dict[str, Any]) -> None:
-        """Append a fully formed record (seq, prev, hash already set)."""
+        """Append a fully formed record (seq, prev, hash already set) and
+        move the anchor (``audit_anchor``) to it in the same transaction."""
+
+    def audit_anchor(self) -> Optional[Dict[str, Any]]:
+        """``{"seq", "hash"}`` kept apart from the records, so that records
+        cut from the end of the trail are noticed. None: no anchor kept."""
+        return self.get_meta("audit_anchor")
 
     @abstractmethod
     def audit_records(self, after_seq: int = 0) -> Iterator[Dict[str, Any]]: ...

@@ -8,6 +8,7 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Optional
 
+from .. import jsonfast
 from ..errors import IdgateError
 from .base import StateStore
 
@@ -39,6 +40,11 @@ MIGRATIONS = [
 
 def _dump(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _fast_dump(obj: Any) -> str:
+    # storage only: audit hashes are computed over stdlib JSON, not this text
+    return jsonfast.dumps(obj)
 
 
 class SQLiteState(StateStore):
@@ -205,10 +211,16 @@ class SQLiteState(StateStore):
 
     # audit
     def audit_head(self) -> Optional[Dict[str, Any]]:
-        return self._one("SELECT body FROM audit ORDER BY seq DESC LIMIT 1")
+        row = self.db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        return {"seq": row[0], "hash": row[1]} if row else None
 
     def append_audit(self, record: Dict[str, Any]) -> None:
-        self.db.execute("INSERT INTO audit VALUES (?,?,?)", (record["seq"], record["hash"], _dump(record)))
+        self.db.execute("INSERT INTO audit VALUES (?,?,?)", (record["seq"], record["hash"], _fast_dump(record)))
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_anchor', ?)",
+                        ('{"seq":%d,"hash":"%s"}' % (record["seq"], record["hash"]),))
+
+    def audit_anchor(self) -> Optional[Dict[str, Any]]:
+        return self.get_meta("audit_anchor")
 
     def audit_records(self, after_seq: int = 0) -> Iterator[Dict[str, Any]]:
         cursor = self.db.execute("SELECT body FROM audit WHERE seq > ? ORDER BY seq", (after_seq,))
