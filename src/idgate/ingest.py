@@ -58,8 +58,11 @@ def iter_items(paths: Iterable[str], platform: str = "canonical",
                overrides: Optional[Dict[str, Any]] = None,
                progress: Optional[Callable[[int], None]] = None) -> Iterator[Item]:
     normalizer = get_normalizer(platform, overrides)
+    # platforms with their own file formats (Splunk XML results, CSV exports)
+    read_file = getattr(normalizer, "read_file", None)
     for path in paths:
-        for rec in read_records(path, progress):
+        records = (read_file(path, progress) if read_file and path != "-" else None) or read_records(path, progress)
+        for rec in records:
             if not rec.ok:
                 yield Item(path, rec.number, error=rec.value)
                 continue
