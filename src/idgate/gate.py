@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from .catalog import CATALOG
 from .model import AUTONOMY_BY_RANK, AUTONOMY_RANK, Alert, Cap, Decision, Recommendation
 from .policy.compiled import CompiledAISource, CompiledRule, Policy
+from .policy.durations import human
 
 AUTO = AUTONOMY_RANK["auto"]
 REVIEW = AUTONOMY_RANK["review"]
@@ -85,6 +86,11 @@ class Trace:
 class Gate:
     def __init__(self, policy: Policy):
         self.policy = policy
+        # which AI source an alert gets depends only on the fields the
+        # sources' conditions read, and few distinct combinations occur
+        self._source_getters = tuple({c.key: c.getter for src in policy.ai_sources
+                                      for c in src.conditions}.values())
+        self._source_memo: Dict[Tuple[Any, ...], Optional[CompiledAISource]] = {}
 
     def decide(self, alert: Alert, state: GateState, now: Optional[datetime] = None,
                traces: Optional[List[Trace]] = None) -> List[Decision]:
@@ -100,10 +106,20 @@ class Gate:
         return out
 
     def _ai_source(self, alert: Alert) -> Optional[CompiledAISource]:
+        values = tuple(_hashable(get(alert, None, None)) for get in self._source_getters)
+        try:
+            return self._source_memo[values]
+        except KeyError:
+            pass
+        found = None
         for src in self.policy.ai_sources:
             if all(c.matches(alert, None, None) for c in src.conditions):
-                return src
-        return None
+                found = src
+                break
+        if len(self._source_memo) >= 4096:  # bounded: a replay of odd data stays flat
+            self._source_memo.clear()
+        self._source_memo[values] = found
+        return found
 
     def _decide_one(self, alert: Alert, index: int, rec: Recommendation,
                     source: Optional[CompiledAISource], state: GateState, now: datetime,
@@ -142,7 +158,13 @@ class Gate:
                 caps.append(Cap.model_construct(invariant=invariant, reason=reason))
 
         if spec is None:
-            cap(BLOCKED, "unknown_action", "%r is not an action of the catalog" % action[:80])
+            # recorded even when a rule already said blocked: the decision
+            # must carry the error for this recommendation
+            reason = "%r is not an action of the catalog" % action[:80]
+            if trace is not None:
+                trace.steps.append("unknown_action caps %s → blocked: %s" % (AUTONOMY_BY_RANK[level], reason))
+            level = BLOCKED
+            caps.append(Cap.model_construct(invariant="unknown_action", reason=reason))
         else:
             if policy.kill_switch:
                 cap(ADVISORY, "kill_switch", "the kill switch is on")
@@ -205,12 +227,13 @@ class Gate:
         for b in budgets:
             if state.count(b.id, t, b.per_s) >= b.max:
                 cap(AUTONOMY_RANK[b.on_exceed], "budget",
-                    "budget %s: %d %s auto decisions per %ds reached" % (b.id, b.max, "/".join(sorted(b.actions)), b.per_s))
+                    "budget %s reached: %d auto %s per %s" % (b.id, b.max, "/".join(sorted(b.actions)),
+                                                              human(b.per_s)))
                 return
         if policy.breaker is not None:
             limit, per = policy.breaker
             if state.breaker_tripped is None and state.count(BREAKER_KEY, t, per) >= limit:
-                state.trip(alert.detected_at, "%d auto decisions within %ds" % (limit, per))
+                state.trip(alert.detected_at, "%d auto decisions within %s" % (limit, human(per)))
             if state.breaker_tripped is not None:
                 cap(REVIEW, "circuit_breaker", "circuit breaker tripped at %s (%s); a human must reset it" % (
                     state.breaker_tripped["at"], state.breaker_tripped["reason"]))
@@ -218,6 +241,14 @@ class Gate:
             state.add(BREAKER_KEY, t, per)
         for b in budgets:
             state.add(b.id, t, b.per_s)
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    return value
 
 
 def decide(policy: Policy, alert: Alert, state: Optional[GateState] = None) -> List[Decision]:

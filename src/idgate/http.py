@@ -52,7 +52,11 @@ class RetryPolicy:
 
 def safe_url(url: str) -> str:
     parts = urlsplit(url)
-    return "%s://%s%s" % (parts.scheme, parts.hostname or "", parts.path) if parts.scheme else parts.path
+    host = parts.hostname or ""
+    if parts.port:
+        host = "%s:%d" % (host, parts.port)
+    # no userinfo, no query: either may carry a credential
+    return "%s://%s%s" % (parts.scheme, host, parts.path) if parts.scheme else parts.path
 
 
 def server_wait_seconds(response: requests.Response, now: Optional[float] = None) -> Optional[float]:
@@ -105,6 +109,9 @@ def error_message(response: requests.Response) -> str:
         for key in ("errorSummary", "message", "error_description", "error", "detail", "messages"):
             if body.get(key):
                 return str(body[key])[:200]
+        errors = body.get("errors")      # Vault/OpenBao: {"errors": ["permission denied"]}
+        if isinstance(errors, list) and errors:
+            return "; ".join(" ".join(str(e).split()) for e in errors)[:200]
     return str(body)[:200]
 
 
@@ -161,10 +168,20 @@ class HttpClient:
             try:
                 response = self.session.request(method, url, headers=headers, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
+                if self.rate_limiter is not None and hasattr(self.rate_limiter, "observe"):
+                    self.rate_limiter.observe(None)
                 error = HttpError(self.provider, method, url, None,
                                   "%s: %s" % (type(exc).__name__, _first_line(exc)))
                 if safe_to_repeat:
                     raise _Retry(error) from None
+                raise error from None
+            except requests.RequestException as exc:
+                # invalid URL, too many redirects, ...: repeating cannot help
+                if self.rate_limiter is not None and hasattr(self.rate_limiter, "observe"):
+                    self.rate_limiter.observe(None)
+                error = HttpError(self.provider, method, url, None,
+                                  "%s: %s" % (type(exc).__name__, _first_line(exc)))
+                error.retryable = False
                 raise error from None
             if self.rate_limiter is not None and hasattr(self.rate_limiter, "observe"):
                 self.rate_limiter.observe(response)

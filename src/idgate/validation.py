@@ -1,8 +1,9 @@
 """Turn pydantic errors into the one-line messages users see."""
 import difflib
-from typing import Any, Iterable, List, Optional, Sequence, Tuple
+import typing
+from typing import Any, Iterable, List, Optional, Sequence, Tuple, Type
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 
 def format_loc(loc: Sequence[Any]) -> str:
@@ -51,6 +52,8 @@ def message_for(error: dict, allowed_keys: Iterable[str] = ()) -> str:
         return "unknown key" + _suggest(error, allowed_keys)
     if kind == "missing":
         return "required key is missing"
+    if kind == "string_pattern_mismatch" and "[smhdw]" in str(ctx.get("pattern", "")):
+        return "%s is not a duration (write 30s, 15m, 4h, 1d, 1h30m)" % _short(value)
     if kind == "string_pattern_mismatch":
         return "%s does not have the expected form (%s)" % (_short(value), ctx.get("pattern", ""))
     msg = error.get("msg", "invalid value")
@@ -69,9 +72,40 @@ def _suggest(error: dict, allowed_keys: Iterable[str]) -> str:
     return " (did you mean %r?)" % close[0] if close else ""
 
 
-def first_error(err: ValidationError, data: Any) -> Tuple[Tuple[Any, ...], str]:
-    """The first error as (loc within the data, message)."""
+def keys_at(model: Optional[Type[BaseModel]], loc: Sequence[Any]) -> List[str]:
+    """The keys the model accepts in the mapping at ``loc`` (list positions
+    skipped), or [] when ``loc`` does not lead to a model."""
+    for part in loc:
+        if model is None:
+            return []
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        model = _model_in(field.annotation) if field is not None else None
+    return sorted(model.model_fields) if model is not None else []
+
+
+def _model_in(annotation: Any) -> Optional[Type[BaseModel]]:
+    # unwrap Optional[...], List[...], Annotated[...] down to a model class
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def first_error(err: ValidationError, data: Any,
+                model: Optional[Type[BaseModel]] = None) -> Tuple[Tuple[Any, ...], str]:
+    """The first error as (loc within the data, message). With ``model``, an
+    unknown key suggests the closest key the model accepts there."""
     errors = err.errors(include_url=False)
+    # a misspelt key shows up twice: as unknown, and as the required key it
+    # was meant to be; the unknown one is what the user has to fix
+    extra = [e for e in errors if e["type"] == "extra_forbidden"]
+    if extra:
+        errors = extra
     best: Optional[dict] = None
     for e in errors:
         # union members each report; prefer the most specific (longest) loc
@@ -80,7 +114,8 @@ def first_error(err: ValidationError, data: Any) -> Tuple[Tuple[Any, ...], str]:
         if best is not None and e["loc"][:1] != best["loc"][:1]:
             break
     assert best is not None
-    return data_loc(best["loc"], data, best["type"] == "missing"), message_for(best)
+    allowed = keys_at(model, best["loc"][:-1]) if best["type"] == "extra_forbidden" else []
+    return data_loc(best["loc"], data, best["type"] == "missing"), message_for(best, allowed)
 
 
 def one_line(err: ValidationError, data: Any) -> str:

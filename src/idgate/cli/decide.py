@@ -17,6 +17,17 @@ from ._common import Progress, paths_or_stdin, plural, table, write_json_line
 FROM_HELP = "platform of the input records (default canonical): %s"
 
 
+
+# _common's helpers bind sys.stdout when imported; pass the current one so
+# in-process callers that redirect stdout (tests, the API) get the output
+def _emit(obj: Any) -> None:
+    write_json_line(obj, sys.stdout)
+
+
+def _table(rows: Any, headers: Any) -> None:
+    table(rows, headers, sys.stdout)
+
+
 def register(sub: Any) -> None:
     plats = ", ".join(platforms())
     p = sub.add_parser("normalize", help="platform records → canonical alerts (JSON lines)",
@@ -69,7 +80,7 @@ def cmd_normalize(args: Any) -> int:
             sys.stdout.write("\n")
         else:
             bad += 1
-            write_json_line(item.error_line(args.platform))
+            _emit(item.error_line(args.platform))
     return _finish(bad)
 
 
@@ -81,7 +92,7 @@ def cmd_evaluate(args: Any) -> int:
     for item in iter_items(paths_or_stdin(args.files), args.platform):
         if item.alert is None:
             bad += 1
-            write_json_line(item.error_line(args.platform))
+            _emit(item.error_line(args.platform))
             continue
         for decision in gate.decide(item.alert, state, now):
             out.write(decision.model_dump_json())
@@ -105,7 +116,7 @@ def cmd_explain(args: Any) -> int:
         if item.alert is None:
             bad += 1
             if args.json:
-                write_json_line(item.error_line(args.platform))
+                _emit(item.error_line(args.platform))
             else:
                 print("%s: cannot decide: %s\n" % (item.where(), item.error.message))  # type: ignore[union-attr]
             continue
@@ -113,7 +124,7 @@ def cmd_explain(args: Any) -> int:
         decisions = gate.decide(item.alert, state, now, traces)
         if args.json:
             for d, t in zip(decisions, traces):
-                write_json_line({"decision": d.model_dump(mode="json"), "ai_source": t.ai_source,
+                _emit({"decision": d.model_dump(mode="json"), "ai_source": t.ai_source,
                                  "matched_rules": [r.id for r in t.matched], "steps": t.steps})
         else:
             sys.stdout.write(explain_text(item.alert, decisions, traces, policy.version))
@@ -166,7 +177,7 @@ def cmd_replay(args: Any) -> int:
     if args.json:
         out = report.to_dict()
         out["seconds"] = round(elapsed, 3)
-        write_json_line(out)
+        _emit(out)
         return 0
     print("replayed %s, %s (%s bad) in %.1fs" % (plural(report.alerts, "alert"),
                                                  plural(report.recommendations, "recommendation"),
@@ -181,25 +192,27 @@ def cmd_replay(args: Any) -> int:
             row += [q.autonomy.get(level, 0), "%+d" % (q.autonomy.get(level, 0) - p.autonomy.get(level, 0))]
         rows.append(row)
     headers = ["autonomy", "P %s" % p.version[:8]] + (["Q %s" % q.version[:8], "change"] if q else [])
-    table(rows, headers)
+    _table(rows, headers)
     print()
     rule_rows = [[rule, n, q.rules.get(rule, 0) if q else ""] for rule, n in p.rules.most_common()]
     if q is not None:
         rule_rows += [[rule, 0, n] for rule, n in q.rules.most_common() if rule not in p.rules]
-    table([r if q else r[:2] for r in rule_rows], ["rule", "P"] + (["Q"] if q else []))
-    if p.caps:
+    _table([r if q else r[:2] for r in rule_rows], ["rule", "P"] + (["Q"] if q else []))
+    if p.caps or (q is not None and q.caps):
         print()
-        table([[c, n, q.caps.get(c, 0) if q else ""] for c, n in p.caps.most_common()],
-              ["cap (invariant)", "P", "Q" if q else ""])
+        cap_rows = [[c, n, q.caps.get(c, 0) if q else ""] for c, n in p.caps.most_common()]
+        if q is not None:  # caps only Q applies (a new budget, ...) matter most
+            cap_rows += [[c, 0, n] for c, n in q.caps.most_common() if c not in p.caps]
+        _table([r if q else r[:2] for r in cap_rows], ["cap (invariant)", "P"] + (["Q"] if q else []))
     if q is not None:
         print()
         print("%s change autonomy from P to Q" % plural(report.changed, "recommendation"))
         if report.transitions:
-            table([[a, b, n] for (a, b), n in report.transitions.most_common()], ["from", "to", "count"])
+            _table([[a, b, n] for (a, b), n in report.transitions.most_common()], ["from", "to", "count"])
         shown = report.changes[:args.show]
         if shown:
             print()
-            table([[c["alert_id"], c["recommendation_index"], c["action"], c["target"],
+            _table([[c["alert_id"], c["recommendation_index"], c["action"], c["target"],
                     "%s → %s" % (c["from"], c["to"]), c["rule_to"] or "-"] for c in shown],
                   ["alert", "#", "action", "target", "autonomy", "rule under Q"])
             if report.changed > len(shown):

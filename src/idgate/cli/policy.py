@@ -7,6 +7,17 @@ from ..policy import PolicyConfig, load_policy
 from ._common import table, write_json_line
 
 
+
+# _common's helpers bind sys.stdout when imported; pass the current one so
+# in-process callers that redirect stdout (tests, the API) get the output
+def _emit(obj: Any) -> None:
+    write_json_line(obj, sys.stdout)
+
+
+def _table(rows: Any, headers: Any) -> None:
+    table(rows, headers, sys.stdout)
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("policy", help="validate, lint or print the schema of a mapping config",
                        description="Work with the mapping config (policy YAML).")
@@ -37,7 +48,7 @@ def cmd_validate(args: Any) -> int:
                    "ai_sources": len(c.ai_sources), "protected_identities": len(c.protected_identities),
                    "budgets": len(c.budgets), "kill_switch": c.kill_switch}
         if args.json:
-            write_json_line(summary)
+            _emit(summary)
         else:
             print("%s: valid  version %s  %d rules, %d AI sources, %d protected patterns, %d budgets%s" % (
                 path, policy.version[:12], len(c.rules), len(c.ai_sources), len(c.protected_identities),
@@ -50,9 +61,9 @@ def cmd_lint(args: Any) -> int:
     findings = lint(load_policy(args.file))
     if args.json:
         for f in findings:
-            write_json_line(f.to_dict())
+            _emit(f.to_dict())
     elif findings:
-        table([[f.rule_id or "-", f.code, f.message] for f in findings], ["rule", "finding", "why"])
+        _table([[f.rule_id or "-", f.code, f.message] for f in findings], ["rule", "finding", "why"])
         print("\n%d finding%s" % (len(findings), "" if len(findings) == 1 else "s"))
     else:
         print("%s: no findings" % args.file)

@@ -202,8 +202,8 @@ def policy_from_data(located: LocatedYAML) -> Policy:
     try:
         config = PolicyConfig.model_validate(data)
     except ValidationError as exc:
-        loc, message = first_error(exc, data)
-        if loc == () and "version" not in data:
+        loc, message = first_error(exc, data, PolicyConfig)
+        if "version" not in data and loc in ((), ("version",)):
             loc, message = ("version",), "required key is missing (write version: 1)"
         raise located.error(loc, message) from None
     return Policy(config, located, located.file)

@@ -5,6 +5,7 @@ triple. Only structured fields can be named: free text (rationales, rule
 names, raw platform fields) is refused at load, so it can never steer a
 decision.
 """
+import difflib
 import fnmatch
 import re
 from dataclasses import dataclass, field
@@ -30,6 +31,11 @@ ENUMS = {
     "target.kind": frozenset(k.value for k in IdentityKind),
     "action": frozenset(CATALOG),
 }
+
+# every path a condition may name (params.* is open: params.<anything>)
+KNOWN_PATHS = (["action", "confidence", "severity", "params.*"]
+               + ["target.%s" % f for f in _TARGET_FIELDS]
+               + ["%s.%s" % (head, f) for head, fields in _ALERT_FIELDS.items() for f in fields])
 
 _COMPARISON = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(.+?)\s*$")
 _GLOB_CHARS = set("*?[")
@@ -78,20 +84,32 @@ def resolve_path(path: str, scope: str = "recommendation") -> Getter:
                     value = value.get(key)
                 return value
             return get_param
-        raise ConditionError("unknown key")
+        raise ConditionError("unknown key" + _closest(path))
     if path == "severity":
         return lambda alert, rec, conf: alert.severity
     if head in _ALERT_FIELDS and len(parts) == 2:
         name = parts[1]
         # identity may carry admin-mapped extra attributes (department, ...)
-        if name not in _ALERT_FIELDS[head] and head != "identity":
-            raise ConditionError("unknown key (known: %s)" % ", ".join(
-                "%s.%s" % (head, f) for f in _ALERT_FIELDS[head]))
+        if name not in _ALERT_FIELDS[head]:
+            close = difflib.get_close_matches(name, _ALERT_FIELDS[head], n=1, cutoff=0.8)
+            # identity may carry admin-mapped extra attributes (department,
+            # ...), but one a letter away from a known field is a typo that
+            # would silently never match
+            if head != "identity" or close:
+                raise ConditionError("unknown key (did you mean '%s.%s'?)" % (head, close[0]) if close
+                                     else "unknown key (known: %s)" % ", ".join(
+                                         "%s.%s" % (head, f) for f in _ALERT_FIELDS[head]))
         if head == "identity" and scope == "target":
             return lambda alert, rec, conf: getattr(rec.target, name, None)
         get = _attr_chain(head, name)
         return lambda alert, rec, conf: get(alert)
-    raise ConditionError("unknown key")
+    raise ConditionError("unknown key" + _closest(path))
+
+
+def _closest(path: str) -> str:
+    close = difflib.get_close_matches(path, KNOWN_PATHS, n=1, cutoff=0.6)
+    return " (did you mean %r?)" % close[0] if close else " (known: action, confidence, severity, " \
+        "params.*, target.*, source.*, rule.id, identity.*, ai.*)"
 
 
 @dataclass(frozen=True)
