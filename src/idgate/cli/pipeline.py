@@ -207,6 +207,8 @@ def cmd_demo(args: Any) -> int:
     with engine.state.transaction():
         engine.state.set_meta("config", {"path": os.path.abspath(config_path)})
     summary = Pipeline(engine).run_once()
+    if summary.source_errors and not summary.alerts:
+        raise IdgateError("demo: %s" % summary.source_errors[0])
     check = engine.audit.verify()
     if args.json:
         out = summary.to_dict()
