@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Tuple
 
 from .catalog import CATALOG
-from .model import AUTONOMY_BY_RANK, AUTONOMY_RANK, Alert, Cap, Decision, Recommendation
+from .model import AUTONOMY_BY_RANK, AUTONOMY_RANK, Alert, Cap, Decision, Recommendation, construct
 from .policy.compiled import CompiledAISource, CompiledRule, Policy
 from .policy.durations import human
 
@@ -97,10 +97,11 @@ class Gate:
         """Decide every recommendation of ``alert``; updates ``state``."""
         now = now or datetime.now(timezone.utc)
         source = self._ai_source(alert)
+        identity_protection = self._identity_protection(alert) if self.policy.protections else None
         out = []
         for index, rec in enumerate(alert.recommendations):
             trace = Trace() if traces is not None else None
-            out.append(self._decide_one(alert, index, rec, source, state, now, trace))
+            out.append(self._decide_one(alert, index, rec, source, identity_protection, state, now, trace))
             if traces is not None:
                 traces.append(trace)  # type: ignore[arg-type]
         return out
@@ -122,7 +123,8 @@ class Gate:
         return found
 
     def _decide_one(self, alert: Alert, index: int, rec: Recommendation,
-                    source: Optional[CompiledAISource], state: GateState, now: datetime,
+                    source: Optional[CompiledAISource], identity_protection: Optional[str],
+                    state: GateState, now: datetime,
                     trace: Optional[Trace]) -> Decision:
         policy = self.policy
         action = rec.action
@@ -155,7 +157,7 @@ class Gate:
                     trace.steps.append("%s caps %s → %s: %s" % (
                         invariant, AUTONOMY_BY_RANK[level], AUTONOMY_BY_RANK[limit], reason))
                 level = limit
-                caps.append(Cap.model_construct(invariant=invariant, reason=reason))
+                caps.append(construct(Cap, {"invariant": invariant, "reason": reason}))
 
         if spec is None:
             # recorded even when a rule already said blocked: the decision
@@ -164,7 +166,7 @@ class Gate:
             if trace is not None:
                 trace.steps.append("unknown_action caps %s → blocked: %s" % (AUTONOMY_BY_RANK[level], reason))
             level = BLOCKED
-            caps.append(Cap.model_construct(invariant="unknown_action", reason=reason))
+            caps.append(construct(Cap, {"invariant": "unknown_action", "reason": reason}))
         else:
             if policy.kill_switch:
                 cap(ADVISORY, "kill_switch", "the kill switch is on")
@@ -180,7 +182,7 @@ class Gate:
             if conf is None:
                 cap(policy.missing_score_rank, "missing_score",
                     "neither a recommendation confidence nor an AI score")
-            protected = self._protected(alert, rec)
+            protected = self._protected(alert, rec, identity_protection)
             if protected:
                 cap(REVIEW, "protected_identity", protected)
             if spec.raises_access:
@@ -190,34 +192,43 @@ class Gate:
             if level == AUTO:
                 self._budgets(alert, action, state, cap)
 
-        target = rec.target.model_dump() if rec.target is not None else {}
+        target = rec.target
         identity = alert.identity
-        return Decision.model_construct(
-            decision_id=decision_id(alert.id, index, policy.version),
-            alert_id=alert.id, recommendation_index=index, action=action, target=target,
-            params=rec.params, autonomy=AUTONOMY_BY_RANK[level],
-            rule_id=winner.id if winner else None, caps=caps,
-            policy_version=policy.version, decided_at=now,
-            identity={"kind": identity.kind, "id": identity.id, "name": identity.name,
-                      "provider": identity.provider, "tier": identity.tier},
-            confidence=conf, ai_source=source.id if source else None,
-            requester="ai:%s" % (alert.ai.model or alert.source.platform),
-            detected_at=alert.detected_at,
-            ticket=winner.ticket if winner else None,
-            approvals_required=(winner.approvals_required if winner and winner.approvals_required else 1),
-            approver_roles=list(winner.approver_roles) if winner else [],
-            expires_in_s=winner.expires_in_s if winner else None,
-            confirm_within_s=winner.confirm_within_s if winner and level == AUTO else None,
-            error=caps[0].reason if spec is None else None,
-        )
+        return construct(Decision, {
+            "decision_id": decision_id(alert.id, index, policy.version),
+            "alert_id": alert.id, "recommendation_index": index, "action": action,
+            "target": _as_dict(target) if target is not None else {},
+            "params": rec.params, "autonomy": AUTONOMY_BY_RANK[level],
+            "rule_id": winner.id if winner else None, "caps": caps,
+            "policy_version": policy.version, "decided_at": now,
+            "identity": {"kind": identity.kind, "id": identity.id, "name": identity.name,
+                         "provider": identity.provider, "tier": identity.tier},
+            "confidence": conf, "ai_source": source.id if source else None,
+            "requester": "ai:%s" % (alert.ai.model or alert.source.platform),
+            "detected_at": alert.detected_at,
+            "ticket": winner.ticket if winner else None,
+            "approvals_required": winner.approvals_required if winner and winner.approvals_required else 1,
+            "approver_roles": list(winner.approver_roles) if winner else [],
+            "expires_in_s": winner.expires_in_s if winner else None,
+            "confirm_within_s": winner.confirm_within_s if winner and level == AUTO else None,
+            "error": caps[0].reason if spec is None else None,
+        })
 
-    def _protected(self, alert: Alert, rec: Recommendation) -> Optional[str]:
-        target_differs = rec.target is not None and rec.target.id != alert.identity.id
+    def _identity_protection(self, alert: Alert) -> Optional[str]:
+        """Once per alert: the identity is the same for every recommendation."""
         for i, p in enumerate(self.policy.protections):
-            if all(c.matches(alert, rec, None) for c in p.on_identity):
+            if all(c.matches(alert, None, None) for c in p.on_identity):
                 return "identity %s matches protected_identities[%d]" % (alert.identity.id, i)
-            if target_differs and all(c.matches(alert, rec, None) for c in p.on_target):
-                return "target %s matches protected_identities[%d]" % (rec.target.id, i)  # type: ignore[union-attr]
+        return None
+
+    def _protected(self, alert: Alert, rec: Recommendation, identity_protection: Optional[str]) -> Optional[str]:
+        if identity_protection is not None:
+            return identity_protection
+        if rec.target is None or rec.target.id == alert.identity.id:
+            return None
+        for i, p in enumerate(self.policy.protections):
+            if all(c.matches(alert, rec, None) for c in p.on_target):
+                return "target %s matches protected_identities[%d]" % (rec.target.id, i)
         return None
 
     def _budgets(self, alert: Alert, action: str, state: GateState, cap: Any) -> None:
@@ -249,6 +260,13 @@ def _hashable(value: Any) -> Any:
     if isinstance(value, dict):
         return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
     return value
+
+
+def _as_dict(model: Any) -> Dict[str, Any]:
+    out = dict(model.__dict__)
+    if model.__pydantic_extra__:
+        out.update(model.__pydantic_extra__)
+    return out
 
 
 def decide(policy: Policy, alert: Alert, state: Optional[GateState] = None) -> List[Decision]:

@@ -34,6 +34,18 @@ class Item:
 
 def normalize_value(normalizer: Normalizer, value: Any) -> Iterator[Union[Alert, RecordError, Any]]:
     """Alerts (or RecordErrors) from one parsed input value."""
+    if type(normalizer).records is Normalizer.records:
+        # one value is one record (canonical input): the common, hot case
+        try:
+            yield normalizer.normalize(value), value
+        except RecordError as exc:
+            if exc.record_id is None:
+                exc.record_id = _safe_id(normalizer, value)
+            yield exc, value
+        except Exception as exc:
+            yield RecordError("cannot normalise this %s record: %s" % (normalizer.platform, _brief(exc)),
+                              record_id=_safe_id(normalizer, value)), value
+        return
     try:
         records = list(normalizer.records(value))
     except RecordError as exc:

@@ -19,12 +19,14 @@ def state_dir(args: Any) -> str:
     return getattr(args, "state", None) or os.environ.get("IDGATE_STATE") or DEFAULT_STATE
 
 
-def write_json_line(obj: Any, out: TextIO = sys.stdout) -> None:
+def write_json_line(obj: Any, out: Optional[TextIO] = None) -> None:
+    out = out or sys.stdout  # looked up per call: callers may redirect stdout
     out.write(jsonfast.dumps(obj))
     out.write("\n")
 
 
-def table(rows: Sequence[Sequence[Any]], headers: Sequence[str], out: TextIO = sys.stdout) -> None:
+def table(rows: Sequence[Sequence[Any]], headers: Sequence[str], out: Optional[TextIO] = None) -> None:
+    out = out or sys.stdout
     cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     for n, row in enumerate(cells):

@@ -48,6 +48,10 @@ class StreamBody(io.RawIOBase):
         # read1 hands over what has arrived (urllib3 2): a stream that breaks
         # mid-way still yields every complete row before the break
         raw = self.response.raw
+        if hasattr(raw, "enforce_content_length"):
+            # urllib3 1.26 (what pip picks on Python 3.9) ends a short body
+            # silently unless told to check it against Content-Length
+            raw.enforce_content_length = True
         read1 = getattr(raw, "read1", None)
         if read1 is None:
             yield from self.response.iter_content(self.chunk_size)
