@@ -11,7 +11,7 @@ import json
 import os
 import signal
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .audit import AuditTrail
 from .catalog import CATALOG, inverse_of
@@ -30,7 +30,13 @@ MAX_ATTEMPTS = 5
 
 
 class Refused(IdgateError):
-    """A human action that the rules refuse (recorded in the audit trail)."""
+    """A human action that the rules refuse (recorded in the audit trail).
+    ``kind``: "forbidden" (this person may not) or "conflict" (the request
+    is not in a state where this can happen)."""
+
+    def __init__(self, message: str, kind: str = "conflict"):
+        super().__init__(message)
+        self.kind = kind
 
 
 def utcnow() -> datetime:
@@ -50,6 +56,19 @@ def approval_digest(action: str, target: Dict[str, Any], params: Dict[str, Any],
     body = json.dumps({"action": action, "target": target, "params": params, "policy_version": policy_version},
                       sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def request_id_for(decision_id: str) -> str:
+    return "rr-" + _short_hash(decision_id, n=16)
+
+
+def idempotency_key_for(origin: str, kind: str, action: str) -> str:
+    """``origin`` is the decision id (an action) or the execution id (its rollback)."""
+    return "idg-" + _short_hash(origin, kind, action, n=32)
+
+
+def execution_id_for(idempotency_key: str) -> str:
+    return "ex-" + _short_hash(idempotency_key, n=16)
 
 
 def crashpoint(name: str) -> None:
@@ -79,6 +98,8 @@ class Engine:
         self.gate_state = GateState.from_dict(self.state.load_gate_state())
         self._executors: Dict[str, Executor] = {}
         self._tickets: Dict[str, TicketSystem] = {}
+        # requests still without a ticket; None: not known yet (look once, after a restart)
+        self._unticketed: Optional[set] = None
 
     # -- deciding ------------------------------------------------------------
     def ingest(self, alert: Alert, source_id: str, delegate: bool = False) -> Optional[List[Decision]]:
@@ -151,6 +172,20 @@ class Engine:
         elif d["autonomy"] == "auto":
             self._plan_execution(d, kind="action", action=d["action"], params=d["params"], delegated=delegate)
 
+    def links(self, decision_id: str) -> Dict[str, Any]:
+        """What a decision led to: its review request and its execution."""
+        decision = self.state.get_decision(decision_id)
+        if decision is None:
+            return {}
+        out: Dict[str, Any] = {}
+        request_id = request_id_for(decision_id)
+        if self.state.get_request(request_id) is not None:
+            out["request_id"] = request_id
+        execution_id = execution_id_for(idempotency_key_for(decision_id, "action", decision["action"]))
+        if self.state.get_execution(execution_id) is not None:
+            out["executions"] = [execution_id]
+        return out
+
     def save_gate_state(self) -> None:
         self.state.save_gate_state(self.gate_state.to_dict())
 
@@ -169,7 +204,7 @@ class Engine:
         now = self.clock()
         expires = now + timedelta(seconds=d.get("expires_in_s") or seconds(self.config.default_expiry))
         request = {
-            "request_id": "rr-" + _short_hash(d["decision_id"], n=16),
+            "request_id": request_id_for(d["decision_id"]),
             "decision_id": d["decision_id"], "alert_id": d["alert_id"], "status": "open",
             "created_at": iso(now), "expires_at": iso(expires),
             "digest": approval_digest(d["action"], d["target"], d["params"], d["policy_version"]),
@@ -186,6 +221,8 @@ class Engine:
             # the local queue's ticket is the request itself: nothing to open
             request["ticket"] = {"system": "local", "key": request["request_id"], "url": None}
         self.state.put_request(request)
+        if request["ticket"] is None and self._unticketed is not None:
+            self._unticketed.add(request["request_id"])
         self.audit.append("review.requested", alert_id=d["alert_id"], decision_id=d["decision_id"],
                           request_id=request["request_id"], identity_id=(d.get("identity") or {}).get("id"),
                           data={"digest": request["digest"], "expires_at": request["expires_at"],
@@ -227,19 +264,19 @@ class Engine:
         approver = (approver or "").strip()
         if not approver:
             raise IdgateError("an approver is needed (--as WHO)")
-        self.expire_due()
+        self._expire_if_due(request_id)
         refusal = None
         with self.state.transaction():
             request = self.state.get_request(request_id)
             if request is None:
                 raise IdgateError("no review request %s (see idgate queue list)" % request_id)
-            refusal = self._refusal(request, approver, verdict, roles, digest)
+            refusal, kind = self._refusal(request, approver, verdict, roles, digest)
             base = {"alert_id": request["alert_id"], "decision_id": request["decision_id"],
                     "request_id": request_id, "actor": approver}
             if refusal is None and not self.state.add_approval({
                     "request_id": request_id, "approver": approver, "verdict": verdict,
                     "digest": request["digest"], "at": iso(self.clock()), "comment": comment, "via": via}):
-                refusal = "%s has already voted on %s" % (approver, request_id)
+                refusal, kind = "%s has already voted on %s" % (approver, request_id), "conflict"
             if refusal is not None:
                 self.audit.append("approval.refused", data={"verdict": verdict, "reason": refusal, "via": via},
                                   **base)
@@ -262,7 +299,7 @@ class Engine:
                                              params=request["params"], request_id=request_id,
                                              delegated=bool(request.get("delegated")))
         if refusal is not None:
-            raise Refused("refused: %s" % refusal)
+            raise Refused("refused: %s" % refusal, kind)
         request = self.request(request_id)
         if request["status"] in ("approved", "denied"):
             self._close_ticket(request, request["status"])
@@ -272,34 +309,42 @@ class Engine:
         return request
 
     def _refusal(self, request: Dict[str, Any], approver: str, verdict: str,
-                 roles: Optional[List[str]], digest: Optional[str]) -> Optional[str]:
+                 roles: Optional[List[str]], digest: Optional[str]) -> Tuple[Optional[str], str]:
+        """(why this vote is refused, "forbidden" | "conflict"), or (None, "")."""
         if request["status"] != "open":
-            return "request %s is %s" % (request["request_id"], request["status"])
+            return "request %s is %s" % (request["request_id"], request["status"]), "conflict"
         requester = request.get("requester") or ""
         if approver == requester or approver.startswith("ai:"):
-            return "the requester (%s) may not approve its own recommendation" % requester
+            return "the requester (%s) may not approve its own recommendation" % requester, "forbidden"
         if verdict == "approve" and digest is not None and digest != request["digest"]:
             return "the approval is for digest %s but the request is %s: what would run has changed" % (
-                digest[:12], request["digest"][:12])
+                digest[:12], request["digest"][:12]), "conflict"
         needed = request.get("approver_roles") or []
         if needed:
             held = roles if roles is not None else self.config.approvers.get(approver, [])
             if not set(held) & set(needed):
-                return "%s holds none of the roles %s" % (approver, ", ".join(needed))
-        return None
+                return "%s holds none of the roles %s" % (approver, ", ".join(needed)), "forbidden"
+        return None, ""
 
     def expire_due(self) -> int:
+        return sum(self._expire(r) for r in self.state.requests("open"))
+
+    def _expire_if_due(self, request_id: str) -> None:
+        request = self.state.get_request(request_id)
+        if request is not None and request["status"] == "open":
+            self._expire(request)
+
+    def _expire(self, request: Dict[str, Any]) -> bool:
+        """Mark an open request past its expiry as expired; nothing runs."""
         now = iso(self.clock())
-        expired = 0
-        for request in self.state.requests("open"):
-            if request.get("expires_at") and request["expires_at"] < now:
-                with self.state.transaction():
-                    self.state.update_request(request["request_id"], status="expired", closed_at=now)
-                    self.audit.append("review.expired", alert_id=request["alert_id"],
-                                      decision_id=request["decision_id"], request_id=request["request_id"])
-                self._close_ticket(self.state.get_request(request["request_id"]) or request, "expired")
-                expired += 1
-        return expired
+        if not request.get("expires_at") or request["expires_at"] >= now:
+            return False
+        with self.state.transaction():
+            self.state.update_request(request["request_id"], status="expired", closed_at=now)
+            self.audit.append("review.expired", alert_id=request["alert_id"],
+                              decision_id=request["decision_id"], request_id=request["request_id"])
+        self._close_ticket(self.state.get_request(request["request_id"]) or request, "expired")
+        return True
 
     # -- tickets -------------------------------------------------------------------
     def _ticket_system(self, name: str) -> TicketSystem:
@@ -312,8 +357,12 @@ class Engine:
         """Open a ticket for each review request that has none (idempotent:
         the ticket system finds an existing ticket by the request id)."""
         opened = 0
-        for request in self.state.requests("open"):
-            if request.get("ticket"):
+        if self._unticketed is None:
+            self._unticketed = {r["request_id"] for r in self.state.requests("open") if not r.get("ticket")}
+        for request_id in sorted(self._unticketed):
+            request = self.state.get_request(request_id)
+            if request is None or request.get("ticket") or request["status"] != "open":
+                self._unticketed.discard(request_id)
                 continue
             base = {"alert_id": request["alert_id"], "request_id": request["request_id"]}
             self.audit.append("ticket.opening", data={"system": request["ticket_system"]}, **base)
@@ -326,6 +375,7 @@ class Engine:
             with self.state.transaction():
                 self.state.update_request(request["request_id"], ticket=ref.__dict__)
                 self.audit.append("ticket.opened", data=ref.__dict__, **base)
+            self._unticketed.discard(request_id)
             opened += 1
         return opened
 
@@ -382,10 +432,10 @@ class Engine:
         """A pending execution, keyed so that a second plan for the same
         thing (a replayed approval, a re-run) finds the first."""
         origin = rollback_of["execution_id"] if rollback_of else decision["decision_id"]
-        key = "idg-" + _short_hash(origin, kind, action, n=32)
+        key = idempotency_key_for(origin, kind, action)
         target = rollback_of["target"] if rollback_of else decision["target"]
         execution = {
-            "execution_id": "ex-" + _short_hash(key, n=16), "idempotency_key": key, "kind": kind,
+            "execution_id": execution_id_for(key), "idempotency_key": key, "kind": kind,
             "decision_id": decision.get("decision_id"), "alert_id": decision.get("alert_id"),
             "request_id": request_id, "action": action, "target": target, "params": params,
             "provider": "external" if delegated else self._provider_name(target),

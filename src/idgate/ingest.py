@@ -4,7 +4,7 @@ Every record comes out either as an ``Alert`` or as a ``RecordError`` naming
 it; one bad record never stops the rest.
 """
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Tuple, Union
 
 from .errors import RecordError
 from .inputs import read_records
@@ -32,19 +32,11 @@ class Item:
                 "record_id": self.error.record_id, "platform": platform}
 
 
-def normalize_value(normalizer: Normalizer, value: Any) -> Iterator[Union[Alert, RecordError, Any]]:
-    """Alerts (or RecordErrors) from one parsed input value."""
+def normalize_value(normalizer: Normalizer, value: Any) -> Iterator[Tuple[Union[Alert, RecordError], Any]]:
+    """(alert or RecordError, platform record) for each record in one parsed input value."""
     if type(normalizer).records is Normalizer.records:
         # one value is one record (canonical input): the common, hot case
-        try:
-            yield normalizer.normalize(value), value
-        except RecordError as exc:
-            if exc.record_id is None:
-                exc.record_id = _safe_id(normalizer, value)
-            yield exc, value
-        except Exception as exc:
-            yield RecordError("cannot normalise this %s record: %s" % (normalizer.platform, _brief(exc)),
-                              record_id=_safe_id(normalizer, value)), value
+        yield _normalize_one(normalizer, value), value
         return
     try:
         records = list(normalizer.records(value))
@@ -55,15 +47,19 @@ def normalize_value(normalizer: Normalizer, value: Any) -> Iterator[Union[Alert,
         yield RecordError("cannot read this %s record: %s" % (normalizer.platform, _brief(exc))), value
         return
     for record in records:
-        try:
-            yield normalizer.normalize(record), record
-        except RecordError as exc:
-            if exc.record_id is None:
-                exc.record_id = _safe_id(normalizer, record)
-            yield exc, record
-        except Exception as exc:
-            yield RecordError("cannot normalise this %s record: %s" % (normalizer.platform, _brief(exc)),
-                              record_id=_safe_id(normalizer, record)), record
+        yield _normalize_one(normalizer, record), record
+
+
+def _normalize_one(normalizer: Normalizer, record: Any) -> Union[Alert, RecordError]:
+    try:
+        return normalizer.normalize(record)
+    except RecordError as exc:
+        if exc.record_id is None:
+            exc.record_id = _safe_id(normalizer, record)
+        return exc
+    except Exception as exc:
+        return RecordError("cannot normalise this %s record: %s" % (normalizer.platform, _brief(exc)),
+                           record_id=_safe_id(normalizer, record))
 
 
 def iter_items(paths: Iterable[str], platform: str = "canonical",

@@ -5,6 +5,7 @@ from typing import Any, Dict, List, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .api.config import ApiConfig
 from .errors import ConfigError
 from .policy.schema import Duration
 from .secrets import is_reference
@@ -34,6 +35,8 @@ class RunConfig(BaseModel):
     tickets: Dict[str, Any] = Field(default_factory=lambda: {"default": "local"})
     # approver → roles, for approvals from the CLI (the API and Splunk use their own identities)
     approvers: Dict[str, List[str]] = Field(default_factory=dict)
+    # idgate serve: bearer tokens (references) mapped to callers and roles
+    api: Optional[ApiConfig] = None
     batch_size: int = Field(500, ge=1, le=100000)
     default_expiry: Duration = "24h"
     # where the config file lives: relative paths are relative to it

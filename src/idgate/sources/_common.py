@@ -3,7 +3,7 @@ import time
 from typing import Any, Dict, List, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
-from ..errors import ConfigError
+from ..errors import ConfigError, IdgateError
 from ..model import AUTONOMY_RANK
 from ..policy.durations import seconds as parse_duration
 from ..secrets import redact
@@ -78,3 +78,18 @@ def decision_comment(decisions: List[Dict[str, Any]], limit: int = 4000) -> str:
 
 def now() -> float:
     return time.time()
+
+
+def json_object(response: Any, platform: str, what: str) -> Dict[str, Any]:
+    """A platform's answer as a JSON object, or one clear error saying what
+    came instead (an HTML login page from a proxy is the usual surprise)."""
+    try:
+        data = response.json()
+    except ValueError:
+        kind = response.headers.get("Content-Type", "")
+        raise IdgateError("%s: the %s answer is not JSON (%s)" % (
+            platform, what,
+            "an HTML page" if "html" in kind or response.text.lstrip().startswith("<") else kind or "no type"))
+    if not isinstance(data, dict):
+        raise IdgateError("%s: the %s answer is not a JSON object" % (platform, what))
+    return data

@@ -14,7 +14,7 @@ import requests
 from ..errors import IdgateError
 from ..http import HttpClient
 from ..model import Alert
-from ._common import required, secret, strongest, tls_verify
+from ._common import json_object, required, secret, strongest, tls_verify
 from .base import AlertSource, Batch
 from .mapping import MappedNormalizer
 
@@ -129,15 +129,7 @@ class ElasticSource(AlertSource):
 
 
 def _json(response: requests.Response, what: str) -> Dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        kind = response.headers.get("Content-Type", "")
-        raise IdgateError("elastic: the %s answer is not JSON (%s)" % (
-            what, "an HTML page" if "html" in kind or response.text.lstrip().startswith("<") else kind or "no type"))
-    if not isinstance(data, dict):
-        raise IdgateError("elastic: the %s answer is not a JSON object" % what)
-    return data
+    return json_object(response, "elastic", what)
 
 
 def source(config: Dict[str, Any], secrets_module: Any) -> ElasticSource:

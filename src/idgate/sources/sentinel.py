@@ -20,7 +20,7 @@ from ..errors import IdgateError
 from ..http import HttpClient, HttpError
 from ..model import Alert
 from ..secrets import register
-from ._common import decision_comment, required, secret, strongest, tls_verify
+from ._common import decision_comment, json_object, required, secret, strongest, tls_verify
 from ._readers import file_records, sniff
 from .base import AlertSource, Batch
 from .mapping import MappedNormalizer, first_value
@@ -234,15 +234,7 @@ class SentinelSource(AlertSource):
 
 
 def _json(response: requests.Response, what: str) -> Dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        kind = response.headers.get("Content-Type", "")
-        raise IdgateError("sentinel: the %s answer is not JSON (%s)" % (
-            what, "an HTML page" if "html" in kind or response.text.lstrip().startswith("<") else kind or "no type"))
-    if not isinstance(data, dict):
-        raise IdgateError("sentinel: the %s answer is not a JSON object" % what)
-    return data
+    return json_object(response, "sentinel", what)
 
 
 def source(config: Dict[str, Any], secrets_module: Any) -> SentinelSource:
