@@ -44,6 +44,9 @@ _SPECS = [
     ActionSpec("remove_credential", CONTAIN, False),
     ActionSpec("rotate_secret", ROTATE, False),
     ActionSpec("notify_owner", NOTIFY, None),
+    # beyond SPEC's table: Entra ID Protection marks a user compromised, which
+    # lets conditional access block it; dismissing the risk undoes that
+    ActionSpec("confirm_compromised", CONTAIN, True, "dismiss_user_risk"),
     # restore actions raise access: never above review (invariant 5)
     ActionSpec("restore_oauth_grant", RESTORE, None),
     ActionSpec("enable_access_key", RESTORE, None),
@@ -51,6 +54,9 @@ _SPECS = [
     ActionSpec("unsuspend_user", RESTORE, None),
     ActionSpec("enable_app", RESTORE, None),
     ActionSpec("grant_role", RESTORE, None),
+    ActionSpec("dismiss_user_risk", RESTORE, None),
+    # removes the deny-before-time policy AWS session revocation leaves behind
+    ActionSpec("undo_revoke_sessions", RESTORE, None),
 ]
 
 CATALOG: Dict[str, ActionSpec] = {s.name: s for s in _SPECS}
