@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from .audit import AuditTrail
 from .catalog import CATALOG, inverse_of
 from .errors import IdgateError
-from .executors import ExecutionRequest, Executor, ExecutorError, get_executor
+from .executors import ExecutionRequest, Executor, ExecutorError, build_executor
 from .gate import Gate, GateState
 from .model import Alert, Decision
 from .policy import Policy, load_policy
@@ -418,12 +418,7 @@ class Engine:
     def _executor(self, name: str) -> Executor:
         if name not in self._executors:
             section = self.config.executors.get(name)
-            section = section if isinstance(section, dict) else {}
-            plugin = section.get("plugin")
-            if plugin:
-                self._executors[name] = _load_plugin(plugin)(section, None)
-            else:
-                self._executors[name] = get_executor(name, section)
+            self._executors[name] = build_executor(name, section if isinstance(section, dict) else {})
         return self._executors[name]
 
     def _plan_execution(self, decision: Dict[str, Any], kind: str, action: str, params: Dict[str, Any],
@@ -601,12 +596,3 @@ class Engine:
 
     def close(self) -> None:
         self.state.close()
-
-
-def _load_plugin(spec: str) -> Any:
-    import importlib
-    module_name, _, attr = spec.partition(":")
-    try:
-        return getattr(importlib.import_module(module_name), attr or "executor")
-    except (ImportError, AttributeError) as exc:
-        raise IdgateError("executor plugin %s cannot be loaded: %s" % (spec, exc)) from None

@@ -67,3 +67,27 @@ def calls(path: str) -> int:
         return db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
     except sqlite3.OperationalError:
         return 0
+
+
+class ScopedFake(Executor):
+    """For `idgate doctor`: declares scopes, reports what it was granted."""
+
+    provider = "scoped"
+    scopes = {"disable_app": ["apps.manage"], "enable_app": ["apps.manage"], "revoke_sessions": ["sessions.revoke"]}
+
+    def __init__(self, granted: Any):
+        self.granted = granted
+
+    def execute(self, request: ExecutionRequest) -> ExecutionResult:
+        return ExecutionResult(status="done")
+
+    def granted_scopes(self) -> Any:
+        return self.granted
+
+
+def broad_credentials(config: Dict[str, Any], secrets: Any = None) -> Executor:
+    return ScopedFake(["apps.manage", "sessions.revoke", "users.admin"])
+
+
+def narrow_credentials(config: Dict[str, Any], secrets: Any = None) -> Executor:
+    return ScopedFake(["apps.manage"])
