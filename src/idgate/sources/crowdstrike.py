@@ -8,15 +8,13 @@ from .mapping import MappedNormalizer
 class CrowdStrikeNormalizer(MappedNormalizer):
     platform = "crowdstrike"
 
-    def records(self, value: Any) -> Iterator[Any]:
-        if isinstance(value, dict) and "resources" in value and ("meta" in value or "errors" in value):
+    def unwrap(self, value: Dict[str, Any]) -> Iterator[Any]:
+        if "resources" in value and ("meta" in value or "errors" in value):
             errors = value.get("errors") or []
             if errors and not value.get("resources"):
                 first = errors[0] if isinstance(errors[0], dict) else {"message": errors[0]}
                 raise RecordError("crowdstrike API error %s: %s" % (first.get("code", ""), first.get("message", "")))
             yield from value.get("resources") or []
-        elif isinstance(value, list):
-            yield from value
         else:
             yield value
 

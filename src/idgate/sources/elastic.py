@@ -25,14 +25,7 @@ ALERTS_INDEX = ".alerts-security.alerts-*"
 class ElasticNormalizer(MappedNormalizer):
     platform = PLATFORM
 
-    def records(self, value: Any) -> Iterator[Any]:
-        if isinstance(value, list):
-            for item in value:
-                yield from self.records(item)
-            return
-        if not isinstance(value, dict):
-            yield value
-            return
+    def unwrap(self, value: Dict[str, Any]) -> Iterator[Any]:
         hits = value.get("hits")
         if isinstance(hits, dict) and isinstance(hits.get("hits"), list):  # a _search answer
             for hit in hits["hits"]:

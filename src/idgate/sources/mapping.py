@@ -26,7 +26,7 @@ import os
 import re
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ..errors import ConfigError, RecordError
 from ..model import Alert
@@ -561,7 +561,7 @@ class Mapping:
 
 class MappedNormalizer(Normalizer):
     """A normaliser driven by a ``Mapping``. Platform modules subclass it to
-    unwrap API envelopes (``records``) and to prepare odd records
+    unwrap API envelopes (``unwrap``) and to prepare odd records
     (``prepare``: e.g. parse JSON held in strings)."""
 
     platform = ""
@@ -569,6 +569,21 @@ class MappedNormalizer(Normalizer):
     def __init__(self, overrides: Optional[Dict[str, Any]] = None, instance: Optional[str] = None):
         self.mapping = load_mapping(self.platform, overrides)
         self.instance = instance
+
+    def records(self, value: Any) -> Iterator[Any]:
+        """Arrays are flattened, objects go through ``unwrap``; anything else
+        is passed on as a record (and refused by ``normalize``)."""
+        if isinstance(value, list):
+            for item in value:
+                yield from self.records(item)
+        elif isinstance(value, dict):
+            yield from self.unwrap(value)
+        else:
+            yield value
+
+    def unwrap(self, value: Dict[str, Any]) -> Iterator[Any]:
+        """The records inside one JSON object (an API envelope), or itself."""
+        yield value
 
     def record_id(self, record: Any) -> Optional[str]:
         try:

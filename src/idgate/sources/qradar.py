@@ -1,5 +1,5 @@
 """IBM QRadar offenses (``/api/siem/offenses``)."""
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Optional
 
 from .mapping import MappedNormalizer
 
@@ -7,12 +7,7 @@ from .mapping import MappedNormalizer
 class QRadarNormalizer(MappedNormalizer):
     platform = "qradar"
 
-    def records(self, value: Any) -> Iterator[Any]:
-        # the offenses API answers with a bare array
-        if isinstance(value, list):
-            yield from value
-        else:
-            yield value
+    # the offenses API answers with a bare array: the default records() flattens it
 
 
 def normalizer(overrides: Optional[Dict[str, Any]] = None) -> QRadarNormalizer:

@@ -9,14 +9,7 @@ _DETECTION_LISTS = ("curatedRuleDetections", "detections", "ruleDetections")
 class SecOpsNormalizer(MappedNormalizer):
     platform = "secops"
 
-    def records(self, value: Any) -> Iterator[Any]:
-        if isinstance(value, list):
-            for item in value:
-                yield from self.records(item)
-            return
-        if not isinstance(value, dict):
-            yield value
-            return
+    def unwrap(self, value: Dict[str, Any]) -> Iterator[Any]:
         wrapped = False
         for key in _DETECTION_LISTS:
             if isinstance(value.get(key), list):

@@ -34,24 +34,19 @@ LOGIN = "https://login.microsoftonline.com"
 class SentinelNormalizer(MappedNormalizer):
     platform = PLATFORM
 
-    def records(self, value: Any) -> Iterator[Any]:
-        if isinstance(value, list):
-            for item in value:
-                yield from self.records(item)
+    def unwrap(self, value: Dict[str, Any]) -> Iterator[Any]:
+        # an API example file: {"parameters", "responses": {"200": {"body": ...}}}
+        responses = value.get("responses")
+        if isinstance(responses, dict) and "parameters" in value:
+            for status in ("200", "201"):
+                body = (responses.get(status) or {}).get("body")
+                if body is not None:
+                    yield from self.records(body)
+                    return
             return
-        if isinstance(value, dict):
-            # an API example file: {"parameters", "responses": {"200": {"body": ...}}}
-            responses = value.get("responses")
-            if isinstance(responses, dict) and "parameters" in value:
-                for status in ("200", "201"):
-                    body = (responses.get(status) or {}).get("body")
-                    if body is not None:
-                        yield from self.records(body)
-                        return
-                return
-            if isinstance(value.get("value"), list) and not value.get("properties"):
-                yield from value["value"]
-                return
+        if isinstance(value.get("value"), list) and not value.get("properties"):
+            yield from value["value"]
+            return
         yield value
 
     def read_file(self, path: str, progress: Any = None) -> Optional[Iterator[Any]]:
