@@ -69,6 +69,8 @@ class AuditTrail:
             if redact(text) != text:  # a secret slipped in: scrub before hashing
                 record = _scrub(record)
                 text = canonical_json(record)
+            # store exactly what was hashed (a datetime, say, becomes its text)
+            record = json.loads(text)
             record["hash"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
             self.state.append_audit(record)
         return record

@@ -1,7 +1,6 @@
 """The embedded SQLite state: one file under the state folder, WAL mode,
 full sync (a decision the pipeline has committed survives kill -9 and power
 loss), versioned migrations."""
-import json
 import os
 import sqlite3
 import threading
@@ -39,11 +38,8 @@ MIGRATIONS = [
 
 
 def _dump(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def _fast_dump(obj: Any) -> str:
-    # storage only: audit hashes are computed over stdlib JSON, not this text
+    # storage only: audit hashes are computed over canonical stdlib JSON
+    # (audit.canonical_json), never over this text
     return jsonfast.dumps(obj)
 
 
@@ -99,10 +95,10 @@ class SQLiteState(StateStore):
 
     def _one(self, sql: str, *args: Any) -> Optional[Dict[str, Any]]:
         row = self.db.execute(sql, args).fetchone()
-        return json.loads(row[0]) if row else None
+        return jsonfast.loads(row[0]) if row else None
 
     def _all(self, sql: str, *args: Any) -> List[Dict[str, Any]]:
-        return [json.loads(r[0]) for r in self.db.execute(sql, args).fetchall()]
+        return [jsonfast.loads(r[0]) for r in self.db.execute(sql, args).fetchall()]
 
     # alerts and decisions
     def alert_seen(self, alert_id: str) -> bool:
@@ -215,7 +211,7 @@ class SQLiteState(StateStore):
         return {"seq": row[0], "hash": row[1]} if row else None
 
     def append_audit(self, record: Dict[str, Any]) -> None:
-        self.db.execute("INSERT INTO audit VALUES (?,?,?)", (record["seq"], record["hash"], _fast_dump(record)))
+        self.db.execute("INSERT INTO audit VALUES (?,?,?)", (record["seq"], record["hash"], _dump(record)))
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('audit_anchor', ?)",
                         ('{"seq":%d,"hash":"%s"}' % (record["seq"], record["hash"]),))
 
@@ -225,7 +221,7 @@ class SQLiteState(StateStore):
     def audit_records(self, after_seq: int = 0) -> Iterator[Dict[str, Any]]:
         cursor = self.db.execute("SELECT body FROM audit WHERE seq > ? ORDER BY seq", (after_seq,))
         for (body,) in cursor:
-            yield json.loads(body)
+            yield jsonfast.loads(body)
 
     def get_meta(self, key: str) -> Optional[Dict[str, Any]]:
         return self._one("SELECT body FROM meta WHERE key=?", key)
