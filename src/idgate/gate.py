@@ -9,7 +9,7 @@ owns: ``evaluate``/``replay`` simulate it from empty, the pipeline persists it.
 import bisect
 import hashlib
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 from .catalog import CATALOG
 from .model import AUTONOMY_BY_RANK, AUTONOMY_RANK, Alert, Cap, Decision, Recommendation, construct
@@ -74,6 +74,15 @@ def decision_id(alert_id: str, index: int, policy_version: str) -> str:
     return "dec-" + digest[:24]
 
 
+class Verdict(NamedTuple):
+    recommendation_index: int
+    action: str
+    target_id: Optional[str]
+    autonomy: str
+    rule_id: Optional[str]
+    caps: List[Cap]
+
+
 class Trace:
     """What explain shows: every matching rule and every step of the caps."""
 
@@ -98,12 +107,30 @@ class Gate:
         now = now or datetime.now(timezone.utc)
         source = self._ai_source(alert)
         identity_protection = self._identity_protection(alert) if self.policy.protections else None
+        identity = alert.identity
+        # the same for every recommendation of the alert: built once
+        shared = ({"kind": identity.kind, "id": identity.id, "name": identity.name,
+                   "provider": identity.provider, "tier": identity.tier},
+                  "ai:%s" % (alert.ai.model or alert.source.platform))
         out = []
         for index, rec in enumerate(alert.recommendations):
             trace = Trace() if traces is not None else None
-            out.append(self._decide_one(alert, index, rec, source, identity_protection, state, now, trace))
+            verdict = self._evaluate(alert, rec, source, identity_protection, state, trace)
+            out.append(self._package(alert, index, rec, source, shared, now, verdict))
             if traces is not None:
                 traces.append(trace)  # type: ignore[arg-type]
+        return out
+
+    def verdicts(self, alert: Alert, state: GateState) -> List[Verdict]:
+        """What ``decide`` decides, without building the full records:
+        replays tally millions of these."""
+        source = self._ai_source(alert)
+        identity_protection = self._identity_protection(alert) if self.policy.protections else None
+        out = []
+        for index, rec in enumerate(alert.recommendations):
+            level, winner, caps, _ = self._evaluate(alert, rec, source, identity_protection, state, None)
+            out.append(Verdict(index, rec.action, rec.target.id if rec.target is not None else None,
+                               AUTONOMY_BY_RANK[level], winner.id if winner else None, caps))
         return out
 
     def _ai_source(self, alert: Alert) -> Optional[CompiledAISource]:
@@ -122,10 +149,10 @@ class Gate:
         self._source_memo[values] = found
         return found
 
-    def _decide_one(self, alert: Alert, index: int, rec: Recommendation,
-                    source: Optional[CompiledAISource], identity_protection: Optional[str],
-                    state: GateState, now: datetime,
-                    trace: Optional[Trace]) -> Decision:
+    def _evaluate(self, alert: Alert, rec: Recommendation, source: Optional[CompiledAISource],
+                  identity_protection: Optional[str], state: GateState,
+                  trace: Optional[Trace]) -> Tuple[int, Optional[CompiledRule], List[Cap], Optional[float]]:
+        """The decision itself: (autonomy rank, winning rule, caps, confidence)."""
         policy = self.policy
         action = rec.action
         spec = CATALOG.get(action)
@@ -192,8 +219,17 @@ class Gate:
             if level == AUTO:
                 self._budgets(alert, action, state, cap)
 
+        return level, winner, caps, conf
+
+    def _package(self, alert: Alert, index: int, rec: Recommendation, source: Optional[CompiledAISource],
+                 shared: Tuple[Dict[str, Any], str], now: datetime,
+                 verdict: Tuple[int, Optional[CompiledRule], List[Cap], Optional[float]]) -> Decision:
+        """The full record the pipeline stores and acts on."""
+        level, winner, caps, conf = verdict
+        policy = self.policy
+        action = rec.action
+        spec = CATALOG.get(action)
         target = rec.target
-        identity = alert.identity
         return construct(Decision, {
             "decision_id": decision_id(alert.id, index, policy.version),
             "alert_id": alert.id, "recommendation_index": index, "action": action,
@@ -201,10 +237,9 @@ class Gate:
             "params": rec.params, "autonomy": AUTONOMY_BY_RANK[level],
             "rule_id": winner.id if winner else None, "caps": caps,
             "policy_version": policy.version, "decided_at": now,
-            "identity": {"kind": identity.kind, "id": identity.id, "name": identity.name,
-                         "provider": identity.provider, "tier": identity.tier},
+            "identity": shared[0],
             "confidence": conf, "ai_source": source.id if source else None,
-            "requester": "ai:%s" % (alert.ai.model or alert.source.platform),
+            "requester": shared[1],
             "detected_at": alert.detected_at,
             "ticket": winner.ticket if winner else None,
             "approvals_required": winner.approvals_required if winner and winner.approvals_required else 1,
@@ -217,7 +252,10 @@ class Gate:
     def _identity_protection(self, alert: Alert) -> Optional[str]:
         """Once per alert: the identity is the same for every recommendation."""
         for i, p in enumerate(self.policy.protections):
-            if all(c.matches(alert, None, None) for c in p.on_identity):
+            for c in p.on_identity:
+                if not c.test(c.getter(alert, None, None)):
+                    break
+            else:
                 return "identity %s matches protected_identities[%d]" % (alert.identity.id, i)
         return None
 

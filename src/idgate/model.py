@@ -149,9 +149,10 @@ class Alert(BaseModel):
         for rec in self.recommendations:
             if rec.target is None:
                 # fields of the already validated identity: no second validation
-                rec.target = construct(Target, {"kind": self.identity.kind, "id": self.identity.id,
-                                                "provider": self.identity.provider, "name": self.identity.name},
-                                       extra={})
+                # straight into __dict__: the value is valid, and validate-on-assign costs
+                rec.__dict__["target"] = construct(Target, {
+                    "kind": self.identity.kind, "id": self.identity.id,
+                    "provider": self.identity.provider, "name": self.identity.name}, extra={})
         return self
 
 

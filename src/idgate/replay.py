@@ -56,6 +56,7 @@ def replay(items: Iterable[Item], policy: Policy, against: Optional[Policy] = No
     report = ReplayReport(p=PolicyTally(policy.version), q=PolicyTally(against.version) if against else None)
     gate_p, state_p = Gate(policy), GateState()
     gate_q, state_q = (Gate(against), GateState()) if against else (None, None)
+    # verdicts: the same decisions as Gate.decide, without the full records
     tally_p, tally_q = report.p, report.q
     for item in items:
         if tick:
@@ -66,19 +67,19 @@ def replay(items: Iterable[Item], policy: Policy, against: Optional[Policy] = No
                 report.errors.append(item.error_line())
             continue
         report.alerts += 1
-        decisions_p = gate_p.decide(item.alert, state_p)
+        decisions_p = gate_p.verdicts(item.alert, state_p)
         report.recommendations += len(decisions_p)
         _count(tally_p, decisions_p)
         if gate_q is None:
             continue
-        decisions_q = gate_q.decide(item.alert, state_q)
+        decisions_q = gate_q.verdicts(item.alert, state_q)
         _count(tally_q, decisions_q)
         for dp, dq in zip(decisions_p, decisions_q):
             if dp.autonomy != dq.autonomy:
                 report.changed += 1
                 report.transitions[(dp.autonomy, dq.autonomy)] += 1
-                change = {"alert_id": dp.alert_id, "recommendation_index": dp.recommendation_index,
-                          "action": dp.action, "target": dp.target.get("id"),
+                change = {"alert_id": item.alert.id, "recommendation_index": dp.recommendation_index,
+                          "action": dp.action, "target": dp.target_id,
                           "from": dp.autonomy, "to": dq.autonomy,
                           "rule_from": dp.rule_id, "rule_to": dq.rule_id,
                           "caps_to": [c.invariant for c in dq.caps]}

@@ -7,6 +7,7 @@ decision.
 """
 import difflib
 import fnmatch
+import operator
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, FrozenSet, Optional, Tuple
@@ -101,6 +102,10 @@ def resolve_path(path: str, scope: str = "recommendation") -> Getter:
                                          "%s.%s" % (head, f) for f in _ALERT_FIELDS[head]))
         if head == "identity" and scope == "target":
             return lambda alert, rec, conf: getattr(rec.target, name, None)
+        if head in ("identity", "ai", "source") and name in _ALERT_FIELDS[head]:
+            # required objects, declared fields: never missing, so C-level attrgetter is safe
+            fast = operator.attrgetter(path)
+            return lambda alert, rec, conf: fast(alert)
         get = _attr_chain(head, name)
         return lambda alert, rec, conf: get(alert)
     raise ConditionError("unknown key" + _closest(path))
