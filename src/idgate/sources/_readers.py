@@ -81,6 +81,17 @@ class SplunkStream:
                 self.line_number = number
                 raise IdgateError("%s: line %d of the results stream is not JSON: %s"
                                   % (self.source, number, _describe(line))) from None
+            # the common case inline: one final row per line (export, output_mode=json)
+            row = value.get("result") if type(value) is dict else None
+            if type(row) is dict and "messages" not in value:
+                if value.get("preview") is True:
+                    self.previews += 1
+                    continue
+                self.rows += 1
+                yield row
+                if value.get("lastrow"):
+                    self.complete = True
+                continue
             if not isinstance(value, dict):
                 if isinstance(value, list):  # Splunk 4: a bare array of rows
                     for row in value:
