@@ -12,14 +12,7 @@ DIST="${IDGATE_SPLUNK_DIST:-$ROOT/dist}"
 UCC_VERSION="${UCC_VERSION:-6.6.0}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_PROGRESS_BAR=off
 
-find_python() {  # find_python 3.9 → an interpreter of that version
-  local v=$1 c
-  for c in "$(command -v "python$v" 2>/dev/null || true)" \
-           "$(pyenv root 2>/dev/null || echo /root/.pyenv)"/versions/"$v".*/bin/"python$v"; do
-    if [ -n "$c" ] && [ -x "$c" ] && "$c" -c 'import sys' 2>/dev/null; then echo "$c"; return 0; fi
-  done
-  return 1
-}
+source "$ROOT/.ci/lib.sh"
 PY39=$(find_python 3.9) || { echo "build: python3.9 not found (needed to vendor Splunk 9.x libraries)" >&2; exit 2; }
 HOSTPY=$(command -v python3)
 

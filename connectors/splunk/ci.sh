@@ -41,14 +41,7 @@ for line in bad:
 sys.exit(1 if bad or any(summary.get(k) for k in ("error", "failure", "future_failure")) else 0)
 PY
 
-find_python() {
-  local v=$1 c
-  for c in "$(command -v "python$v" 2>/dev/null || true)" \
-           "$(pyenv root 2>/dev/null || echo /root/.pyenv)"/versions/"$v".*/bin/"python$v"; do
-    if [ -n "$c" ] && [ -x "$c" ] && "$c" -c 'import sys' 2>/dev/null; then echo "$c"; return 0; fi
-  done
-  return 1
-}
+source "$ROOT/.ci/lib.sh"
 status=0
 for v in 3.9 3.13; do
   py=$(find_python "$v") || { echo "!! python$v not found: the Splunk app tests need it" >&2; exit 1; }

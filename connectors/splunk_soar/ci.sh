@@ -6,17 +6,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
-py=""
-for candidate in "$(command -v python3.13 2>/dev/null || true)" \
-                 "$(pyenv root 2>/dev/null || echo /root/.pyenv)"/versions/3.13.*/bin/python3.13; do
-  if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" -c 'import sys' 2>/dev/null; then
-    py=$candidate; break
-  fi
-done
-if [ -z "$py" ]; then
-  echo "!! python3.13 not found: Splunk SOAR app tests not run" >&2
-  exit 0
-fi
+source "$root/.ci/lib.sh"
+py=$(find_python 3.13) || { echo "!! python3.13 not found: Splunk SOAR app tests not run" >&2; exit 0; }
 
 venv="$root/.venv-soar"
 [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"

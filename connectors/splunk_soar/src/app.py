@@ -4,7 +4,8 @@ remediation to idgate, approve in idgate, report what the playbook did.
 Built with splunk-soar-sdk. The app talks to ``idgate serve`` over HTTP
 (``idgate_client``) and never imports idgate itself.
 """
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 from soar_sdk.action_results import ActionOutput, OutputField
 from soar_sdk.app import App
@@ -44,9 +45,15 @@ def client(asset: Asset) -> ic.IdgateClient:
     return ic.IdgateClient(asset.base_url, asset.api_token, verify=asset.verify_tls, timeout=asset.timeout)
 
 
-def failing(exc: Exception) -> ActionFailure:
-    # idgate's error already names the field and the reason; the token never appears in it
-    return ActionFailure(str(exc))
+@contextmanager
+def idgate_errors(*also: type) -> Iterator[None]:
+    """idgate's refusals and network failures as the SOAR's action failure.
+    idgate's error already names the field and the reason; the token never
+    appears in it."""
+    try:
+        yield
+    except (ic.IdgateApiError, OSError) + also as exc:
+        raise ActionFailure(str(exc)) from None
 
 
 # -- outputs ---------------------------------------------------------------------------------
@@ -182,117 +189,93 @@ class AuditParams(Params):
 # -- actions -----------------------------------------------------------------------------------------
 @app.test_connectivity()
 def test_connectivity(asset: Asset) -> None:
-    try:
+    with idgate_errors(ValueError):
         me = client(asset).whoami()
-    except (ic.IdgateApiError, OSError, ValueError) as exc:
-        raise failing(exc) from None
     logger.info("connected to idgate %s as %s with roles %s", me["version"], me["caller"], ", ".join(me["roles"]))
 
 
 def _alert(params: AlertParams) -> dict:
-    try:
+    with idgate_errors(ValueError):
         return ic.build_alert(params.alert_json, identity_id=params.identity_id, identity_kind=params.identity_kind,
                               identity_name=params.identity_name, provider=params.provider, action=params.action,
                               confidence=params.confidence, severity=params.severity, platform=params.platform,
                               ai_model=params.ai_model, alert_id=params.alert_id, params_json=params.params_json)
-    except ValueError as exc:
-        raise failing(exc) from None
 
 
 @app.action(action_type="investigate", verbose="idgate decides each recommendation of the alert and records "
             "the decision; auto decisions come back for the playbook to execute with its own apps "
             "(then run record outcome), review decisions open a review request.")
 def evaluate_recommendation(params: AlertParams, asset: Asset) -> list[DecisionOutput]:
-    try:
+    with idgate_errors():
         response = client(asset).evaluate(_alert(params))
-    except (ic.IdgateApiError, OSError) as exc:
-        raise failing(exc) from None
     return [DecisionOutput(**row) for row in ic.decision_rows(response)]
 
 
 @app.action(action_type="contain", verbose="Hand the alert to idgate's full pipeline: idgate executes auto "
             "decisions with its own scoped credentials and opens review requests for the rest.")
 def submit_alert(params: AlertParams, asset: Asset) -> list[DecisionOutput]:
-    try:
+    with idgate_errors():
         response = client(asset).submit(_alert(params))
-    except (ic.IdgateApiError, OSError) as exc:
-        raise failing(exc) from None
     return [DecisionOutput(**row) for row in ic.decision_rows(response)]
 
 
 @app.action(action_type="investigate", read_only=True, verbose="The review request idgate opened for a "
             "decision: what will run, the digest to approve, who may approve. Use it to build the analyst prompt.")
 def request_approval(params: RequestParams, asset: Asset) -> RequestOutput:
-    try:
+    with idgate_errors():
         return RequestOutput(**ic.request_row(client(asset).request(params.request_id)))
-    except (ic.IdgateApiError, OSError) as exc:
-        raise failing(exc) from None
 
 
 @app.action(action_type="generic", verbose="Approve a review request in idgate as this asset's caller. "
             "The approval binds to the digest: if what would run changed, idgate refuses it.")
 def approve(params: ApproveParams, asset: Asset) -> RequestOutput:
-    try:
+    with idgate_errors():
         return RequestOutput(**ic.request_row(client(asset).approve(params.request_id, params.digest,
                                                                     params.comment)))
-    except (ic.IdgateApiError, OSError) as exc:
-        raise failing(exc) from None
 
 
 @app.action(action_type="generic", verbose="Deny a review request in idgate: nothing runs.")
 def deny(params: DenyParams, asset: Asset) -> RequestOutput:
-    try:
+    with idgate_errors():
         return RequestOutput(**ic.request_row(client(asset).deny(params.request_id, params.comment)))
-    except (ic.IdgateApiError, OSError) as exc:
-        raise failing(exc) from None
 
 
 @app.action(action_type="contain", verbose="Run what an approved request planned (idgate never runs it twice).")
 def execute_approved(params: RequestParams, asset: Asset) -> list[ExecutionOutput]:
-    try:
+    with idgate_errors():
         response = client(asset).execute_approved(params.request_id)
-    except (ic.IdgateApiError, OSError) as exc:
-        raise failing(exc) from None
     return [ExecutionOutput(**ic.execution_row(e)) for e in response["executions"]]
 
 
 @app.action(action_type="correct", verbose="Undo a done, reversible action with its inverse.")
 def rollback(params: RollbackParams, asset: Asset) -> ExecutionOutput:
-    try:
+    with idgate_errors():
         return ExecutionOutput(**ic.execution_row(client(asset).rollback(params.execution_id, params.reason)))
-    except (ic.IdgateApiError, OSError) as exc:
-        raise failing(exc) from None
 
 
 @app.action(action_type="generic", verbose="Keep a provisional action: it will not be rolled back.")
 def confirm_action(params: ConfirmParams, asset: Asset) -> ExecutionOutput:
-    try:
+    with idgate_errors():
         return ExecutionOutput(**ic.execution_row(client(asset).confirm(params.execution_id)))
-    except (ic.IdgateApiError, OSError) as exc:
-        raise failing(exc) from None
 
 
 @app.action(action_type="generic", verbose="Tell idgate what the playbook's own action did for a delegated "
             "execution, so the audit trail holds the whole story.")
 def record_outcome(params: OutcomeParams, asset: Asset) -> ExecutionOutput:
-    try:
+    with idgate_errors():
         return ExecutionOutput(**ic.execution_row(client(asset).outcome(params.execution_id, params.status,
                                                                         params.detail)))
-    except (ic.IdgateApiError, OSError) as exc:
-        raise failing(exc) from None
 
 
 @app.action(action_type="investigate", read_only=True, verbose="idgate's audit records (filtered), after "
             "checking the whole hash chain; fails if the chain does not verify.")
 def get_audit_trail(params: AuditParams, asset: Asset) -> list[AuditOutput]:
-    try:
+    with idgate_errors():
         api = client(asset)
         check = api.audit_verify()
         if not check["ok"]:
             raise ActionFailure("idgate's audit trail does not verify: %s" % "; ".join(check["problems"][:3]))
         page = api.audit(alert_id=params.alert_id, identity=params.identity, limit=params.limit)
-    except (ic.IdgateApiError, OSError) as exc:
-        raise failing(exc) from None
     return [AuditOutput(**row) for row in ic.audit_rows(page)]
 
 
