@@ -24,7 +24,7 @@ import make_alerts  # noqa: E402
 import cedarpy  # noqa: E402
 
 from idgate.gate import Gate, GateState  # noqa: E402
-from idgate.model import AUTONOMY_RANK, SEVERITY_RANK, Alert  # noqa: E402
+from idgate.model import AUTONOMY_RANK, Alert  # noqa: E402
 from idgate.policy import policy_from_text  # noqa: E402
 
 LEVELS = ["auto", "review", "advisory", "blocked"]

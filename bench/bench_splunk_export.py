@@ -14,7 +14,6 @@ Targets: >= 100k rows/s parsed, < 100 MB peak RSS over 1M rows.
 """
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys

@@ -6,10 +6,8 @@ import subprocess
 import sys
 from typing import Any
 
-import pytest
 
 from idgate.cli import main
-from idgate.runconfig import RunConfig
 
 from ._support import SAMPLES
 

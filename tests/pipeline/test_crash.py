@@ -14,7 +14,6 @@ import sys
 import time
 from collections import Counter
 
-import pytest
 
 from idgate.engine import Engine
 from idgate.runconfig import load_run_config

@@ -5,7 +5,6 @@ import threading
 from urllib.parse import parse_qs
 
 import pytest
-import requests
 import responses
 
 from idgate import secrets

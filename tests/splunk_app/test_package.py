@@ -5,7 +5,6 @@ import glob
 import os
 import re
 import subprocess
-import sys
 import tarfile
 from typing import Any, List, Optional
 

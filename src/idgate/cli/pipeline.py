@@ -12,7 +12,7 @@ from ..errors import IdgateError
 from ..inputs import read_records
 from ..pipeline import Pipeline
 from ..policy.durations import seconds
-from ..runconfig import RunConfig, load_run_config
+from ..runconfig import load_run_config
 from ..state import open_state
 from ._common import add_state_arg, plural, state_dir, table, write_json_line
 
