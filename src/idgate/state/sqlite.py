@@ -135,13 +135,17 @@ class SQLiteState(StateStore):
         return self._one("SELECT body FROM requests WHERE request_id=?", request_id)
 
     def update_request(self, request_id: str, **fields: Any) -> None:
+        self._update("requests", "request_id", request_id, "review request", fields)
+
+    def _update(self, table: str, key: str, row_id: str, what: str, fields: Dict[str, Any]) -> None:
+        """Merge ``fields`` into a row's body (and its status column)."""
         with self.transaction():
-            body = self.get_request(request_id)
+            body = self._one("SELECT body FROM %s WHERE %s=?" % (table, key), row_id)
             if body is None:
-                raise IdgateError("no review request %s" % request_id)
+                raise IdgateError("no %s %s" % (what, row_id))
             body.update(fields)
-            self.db.execute("UPDATE requests SET status=?, body=? WHERE request_id=?",
-                            (body["status"], _dump(body), request_id))
+            self.db.execute("UPDATE %s SET status=?, body=? WHERE %s=?" % (table, key),
+                            (body["status"], _dump(body), row_id))
 
     def requests(self, status: Optional[str] = None, limit: int = 1000) -> List[Dict[str, Any]]:
         if status:
@@ -173,13 +177,7 @@ class SQLiteState(StateStore):
         return self._one("SELECT body FROM executions WHERE execution_id=?", execution_id)
 
     def update_execution(self, execution_id: str, **fields: Any) -> None:
-        with self.transaction():
-            body = self.get_execution(execution_id)
-            if body is None:
-                raise IdgateError("no execution %s" % execution_id)
-            body.update(fields)
-            self.db.execute("UPDATE executions SET status=?, body=? WHERE execution_id=?",
-                            (body["status"], _dump(body), execution_id))
+        self._update("executions", "execution_id", execution_id, "execution", fields)
 
     def executions(self, status: Optional[str] = None, limit: int = 100000) -> List[Dict[str, Any]]:
         if status:

@@ -6,14 +6,12 @@ Config: url, project, issue_type (Task), email + api_token (Basic) or token
 (Bearer), approve_statuses ([Approved]), deny_statuses ([Denied, Rejected]),
 close_transition (optional transition name for ``close``).
 """
-import base64
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
-from .. import secrets as default_secrets
 from ..errors import ConfigError, IdgateError
 from ..http import HttpError
 from . import _render
-from ._http import client, secret
+from ._http import authorization, client
 from .base import TicketEvent, TicketRef, TicketSystem
 
 LABEL = "idgate"
@@ -51,16 +49,7 @@ class JiraTickets(TicketSystem):
         if not self.project:
             raise ConfigError("tickets.jira.project is required")
         headers = {"Accept": "application/json"}
-        if config.get("email") and config.get("api_token"):
-            token = secret(config, "api_token", secrets, "jira", required=True) or ""
-            basic = base64.b64encode(("%s:%s" % (config["email"], token)).encode()).decode()
-            # the encoded pair is a secret too
-            (secrets or default_secrets).register(basic)
-            headers["Authorization"] = "Basic " + basic
-        elif config.get("token"):
-            headers["Authorization"] = "Bearer " + (secret(config, "token", secrets, "jira", required=True) or "")
-        else:
-            raise ConfigError("tickets.jira needs email + api_token, or token")
+        headers["Authorization"] = authorization(config, secrets, "jira", "email", "api_token")
         self.http = client("jira", self.url, config, headers)
         self.approve = set(config.get("approve_statuses") or ["Approved"])
         self.deny = set(config.get("deny_statuses") or ["Denied", "Rejected"])

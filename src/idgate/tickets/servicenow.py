@@ -8,14 +8,12 @@ username + password (Basic) or token (OAuth bearer), approve_states and
 deny_states (state values; defaults for incident: 6 Resolved = approve,
 8 Canceled = deny), assignment_group (optional).
 """
-import base64
 from typing import Any, Dict, Iterable, Iterator, Set, Tuple
 
-from .. import secrets as default_secrets
 from ..errors import ConfigError, IdgateError
 from ..http import HttpError
 from . import _render
-from ._http import client, secret
+from ._http import authorization, client
 from .base import TicketEvent, TicketRef, TicketSystem
 
 URGENCY = {"critical": "1", "high": "1", "medium": "2", "low": "3", "informational": "3"}
@@ -31,15 +29,7 @@ class ServiceNowTickets(TicketSystem):
         if self.table not in ("sn_si_incident", "incident"):
             raise ConfigError("tickets.servicenow.table must be sn_si_incident or incident")
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
-        if config.get("username") and config.get("password"):
-            password = secret(config, "password", secrets, "servicenow", required=True) or ""
-            basic = base64.b64encode(("%s:%s" % (config["username"], password)).encode()).decode()
-            (secrets or default_secrets).register(basic)   # the encoded pair is a secret too
-            headers["Authorization"] = "Basic " + basic
-        elif config.get("token"):
-            headers["Authorization"] = "Bearer " + (secret(config, "token", secrets, "servicenow", required=True) or "")
-        else:
-            raise ConfigError("tickets.servicenow needs username + password, or token")
+        headers["Authorization"] = authorization(config, secrets, "servicenow", "username", "password")
         self.http = client("servicenow", self.url, config, headers)
         self.approve = {str(s) for s in config.get("approve_states") or ["6"]}
         self.deny = {str(s) for s in config.get("deny_states") or ["8"]}
